@@ -72,7 +72,7 @@ export function parseCommandLine(spec: CommandSpec, argv: string[]): ParsedComma
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    const message = (err instanceof Error ? err.message.split('\n')[0]! : String(err)).replace(/\. To specify a positional.*$/, '');
     throw new UsageError(`${spec.name}: ${message.replace(/^Unknown option/, 'unknown option')} (see finesec ${spec.name} --help)`);
   }
   const values: OptionValues = {};
