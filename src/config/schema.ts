@@ -19,7 +19,7 @@ export const corpusConfigSchema = z.strictObject({
       threshold: z.number().min(0).max(1).default(0.8),
       shingle: z.number().int().min(1).max(16).default(5),
       permutations: z.number().int().min(16).max(512).default(128),
-      bands: z.number().int().min(1).max(128).default(32),
+      bands: z.number().int().min(1).max(128).default(16),
     })
     .prefault({}),
 });

@@ -18,7 +18,7 @@ corpus:
     threshold: 0.8
     shingle: 5
     permutations: 128
-    bands: 32
+    bands: 16
 
 split:
   # group | project | commit | time | random (random leaks on Juliet-like data; see split --check)
