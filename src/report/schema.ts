@@ -10,10 +10,15 @@ export type Severity = z.infer<typeof severitySchema>;
 export const cweIdSchema = z.string().regex(/^CWE-[1-9][0-9]{0,4}$/, 'expected a CWE id like "CWE-476"');
 
 const lineNumber = z.number().int().min(1).max(1_000_000);
-const text = (max: number) => z.string().min(1).max(max);
+/**
+ * Text limits are in UTF-16 units and four times what a student may write: the student's grammar
+ * counts characters of up to 4 bytes (src/runtime/report-schema.ts divides by 4), so a title of
+ * 200 characters, say, is expressible by the student and accepted here whatever its encoding.
+ */
+const text = (max: number) => z.string().min(1).max(max * 4);
 
 export const locationSchema = z.strictObject({
-  function: z.string().max(200),
+  function: z.string().max(200 * 4),
   start_line: lineNumber,
   end_line: lineNumber,
 });
@@ -38,7 +43,7 @@ export const findingSchema = z.strictObject({
   /** Ordered steps from source to sink: line + what happens there. */
   evidence: z.array(evidenceStepSchema).min(1).max(20),
   /** Corrected code for the fragment, when the author can give one. */
-  fix: z.string().max(4000).optional(),
+  fix: z.string().max(4000 * 4).optional(),
   confidence: z.number().min(0).max(1),
 });
 
