@@ -6,9 +6,21 @@ import type { CommandSpec } from './command.js';
  */
 export const commands: Array<{ name: string; summary: string; load: () => Promise<{ command: CommandSpec }> }> = [
   { name: 'init', summary: 'create a workspace (.finesec/ with kb.sqlite and finesec.yaml)', load: () => import('./init.js') },
-  // corpus: ingest
-  // corpus: datasets, dataset stats, split
-  // corpus: synth
-  // runtime: model init, model info, model quantize, generate, serve
-  // engine: doctor
+  { name: 'ingest', summary: 'import a corpus: primevul, bigvul, juliet, source tree or any jsonl', load: () => import('./ingest.js') },
+  { name: 'datasets', summary: 'list the datasets: format, samples, rows read, labels, splits', load: () => import('./datasets.js') },
+  { name: 'dataset stats', summary: 'statistics of one dataset: labels, CWEs, splits, languages, code lengths', load: () => import('./dataset-stats.js') },
+  { name: 'split', summary: 'leakage-free train/valid/test splits (--by group|project|commit|time|random); --check finds leakage', load: () => import('./split.js') },
+  { name: 'synth', summary: 'generate paired vulnerable/fixed C/C++ samples with ground-truth reports from CWE templates', load: () => import('./synth.js') },
+  { name: 'model init', summary: 'write a random llama/qwen2 GGUF with a trained byte-level BPE tokenizer', load: () => import('./model-init.js') },
+  { name: 'model info', summary: 'show architecture, parameters, tensor types, vocabulary and context of a GGUF', load: () => import('./model-info.js') },
+  { name: 'model quantize', summary: 'convert a GGUF\'s weight matrices to Q8_0', load: () => import('./model-quantize.js') },
+  { name: 'generate', summary: 'ask a student (GGUF + LoRA, or an endpoint) for a grounded vulnerability report on one file', load: () => import('./generate.js') },
+  { name: 'serve', summary: 'serve a student over an OpenAI-compatible HTTP API (chat completions, JSON-schema grammars)', load: () => import('./serve.js') },
+  { name: 'doctor', summary: 'show which compute kernels are active (native addon or TypeScript fallback, ISA, VNNI) and self-check them', load: () => import('./doctor.js') },
+  { name: 'teach', summary: 'teacher knowledge: grounded, validated reports per sample (cached, resumable, cost-limited)', load: () => import('./teach.js') },
+  { name: 'knowledge', summary: 'knowledge stats (acceptance by CWE, rejection reasons, spend) or show one record', load: () => import('./knowledge.js') },
+  { name: 'distill', summary: 'chat training examples from accepted knowledge: 7 tasks, negatives, balancing, decontamination, length filter', load: () => import('./distill.js') },
+  { name: 'distill stats', summary: 'distilled examples in the KB: by task, label and CWE, tokens, teachers, prompt versions', load: () => import('./distill-stats.js') },
+  { name: 'export', summary: 'distilled examples for TRL / axolotl / LLaMA-Factory (or messages, sharegpt, alpaca) with config and data card', load: () => import('./export.js') },
+  { name: 'demo', summary: 'run the whole pipeline offline on embedded defaults (no network, no API key)', load: () => import('./demo.js') },
 ];

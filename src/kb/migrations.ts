@@ -110,4 +110,100 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'corpus: near-duplicate clustering state per dataset (cache signature)',
+    sql: `
+      -- What samples.near_dup_cluster was computed from: recomputed only when the signature
+      -- (samples' ids and code hashes, the MinHash settings, the tokenizer version) changes.
+      CREATE TABLE near_dup_state (
+        dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,
+        signature TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        stats TEXT NOT NULL DEFAULT '{}',
+        computed_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'teacher: knowledge records and the teacher response cache',
+    sql: `
+      -- One teacher answer per (sample, teacher, prompt version), accepted or rejected with its
+      -- reasons; rejected records are kept (never trained on) so failures can be inspected.
+      CREATE TABLE knowledge (
+        id INTEGER PRIMARY KEY,
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        teacher TEXT NOT NULL,
+        teacher_provider TEXT NOT NULL,
+        teacher_model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        prompt_hash TEXT NOT NULL,
+        hinted INTEGER NOT NULL CHECK (hinted IN (0, 1)),
+        is_llm INTEGER NOT NULL CHECK (is_llm IN (0, 1)),
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        -- 1 when the answer was checked against the sample's ground truth (label, CWE).
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        reasons TEXT NOT NULL DEFAULT '[]',
+        report TEXT,
+        raw_output TEXT,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        -- The attempt (1-based) whose answer this record holds, and what every attempt gave.
+        attempt INTEGER NOT NULL,
+        attempts TEXT NOT NULL DEFAULT '[]',
+        meta TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        run_id TEXT REFERENCES runs(id),
+        UNIQUE (sample_id, teacher, prompt_version)
+      );
+      CREATE INDEX knowledge_dataset_status ON knowledge (dataset_id, status);
+
+      -- Successful teacher responses keyed by a hash of the full effective request, the provider
+      -- and the model; errors are never stored here.
+      CREATE TABLE teacher_cache (
+        key TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'distill: training examples',
+    sql: `
+      -- The examples of the latest distill run per (dataset, selection), in training order.
+      -- selection is the split that was distilled (train, valid, test or all); split is the sample's.
+      CREATE TABLE examples (
+        id INTEGER PRIMARY KEY,
+        example_id TEXT NOT NULL,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        selection TEXT NOT NULL CHECK (selection IN ('train', 'valid', 'test', 'all')),
+        position INTEGER NOT NULL,
+        knowledge_id INTEGER NOT NULL REFERENCES knowledge(id) ON DELETE CASCADE,
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        task TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        prompt_hash TEXT NOT NULL,
+        teacher TEXT NOT NULL,
+        label TEXT NOT NULL CHECK (label IN ('vulnerable', 'not_vulnerable')),
+        cwe TEXT,
+        messages TEXT NOT NULL,
+        -- The rest of the example's metadata (pair, code lines), as written to the JSONL.
+        meta TEXT NOT NULL DEFAULT '{}',
+        tokens INTEGER,
+        split TEXT,
+        content_hash TEXT NOT NULL,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        created_at TEXT NOT NULL,
+        UNIQUE (dataset_id, selection, example_id)
+      );
+      CREATE INDEX examples_order ON examples (dataset_id, selection, position);
+    `,
+  },
 ];
