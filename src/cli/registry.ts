@@ -23,4 +23,7 @@ export const commands: Array<{ name: string; summary: string; load: () => Promis
   { name: 'distill stats', summary: 'distilled examples in the KB: by task, label and CWE, tokens, teachers, prompt versions', load: () => import('./distill-stats.js') },
   { name: 'export', summary: 'distilled examples for TRL / axolotl / LLaMA-Factory (or messages, sharegpt, alpaca) with config and data card', load: () => import('./export.js') },
   { name: 'demo', summary: 'run the whole pipeline offline on embedded defaults (no network, no API key)', load: () => import('./demo.js') },
+  { name: 'eval', summary: 'evaluate models and baselines (cppcheck, flawfinder) side by side: paired metrics, VD-S, CWE, lines, quality, cost', load: () => import('./eval.js') },
+  { name: 'report', summary: 're-render summary.md and report.html of an eval run from its results.json', load: () => import('./report.js') },
+  { name: 'scan', summary: 'scan C/C++ trees with a student: SARIF / Markdown / JSON, baselines, suppressions, per-function cache', load: () => import('./scan.js') },
 ];

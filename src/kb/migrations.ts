@@ -206,4 +206,75 @@ export const migrations: Migration[] = [
       CREATE INDEX examples_order ON examples (dataset_id, selection, position);
     `,
   },
+  {
+    version: 5,
+    name: 'scan: per-function report cache and model file hashes',
+    sql: `
+      -- One student answer per (normalised function code, model, adapters, prompt version, rest of
+      -- the request: language, hints, max tokens). line_map holds the original line of each
+      -- normalised line, so a hit on code that differs only in comments or layout can move the
+      -- report's line numbers onto the new text. status 'split' / 'too_long' record that the code
+      -- did not fit the context (report holds the parts / error the reason). Errors are never stored.
+      CREATE TABLE scan_cache (
+        code_hash TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        adapter_hash TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        code_sha TEXT NOT NULL,
+        line_map TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('grounded', 'ungrounded', 'invalid', 'truncated', 'split', 'too_long')),
+        report TEXT,
+        error TEXT,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        seconds REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (code_hash, model_id, adapter_hash, prompt_version, request_hash)
+      );
+
+      -- Content hashes of model and adapter files (the cache's model identity), valid while the
+      -- file's size and modification time are unchanged.
+      CREATE TABLE scan_file_hashes (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        sha256 TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: 'eval: per-sample predictions of every eval run',
+    sql: `
+      -- What each model or baseline answered for each sample of an eval run, and whether it was
+      -- right: the continual-learning stage harvests its errors from here. model is the run's
+      -- display name, spec the --model SPEC (or the baseline's name).
+      CREATE TABLE eval_predictions (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('model', 'baseline')),
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        label INTEGER NOT NULL CHECK (label IN (0, 1)),
+        predicted INTEGER NOT NULL CHECK (predicted IN (0, 1)),
+        correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+        -- 1 when a predicted CWE matches a true one (exact or related in the catalog), null when not scored.
+        cwe_correct INTEGER CHECK (cwe_correct IN (0, 1)),
+        verdict TEXT CHECK (verdict IN ('vulnerable', 'not_vulnerable')),
+        cwes TEXT NOT NULL DEFAULT '[]',
+        lines TEXT NOT NULL DEFAULT '[]',
+        score REAL NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        raw_output TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (run_id, model, sample_id)
+      );
+      CREATE INDEX eval_predictions_sample ON eval_predictions (sample_id);
+      CREATE INDEX eval_predictions_run_model ON eval_predictions (run_id, model, correct);
+    `,
+  },
 ];
