@@ -26,4 +26,8 @@ export const commands: Array<{ name: string; summary: string; load: () => Promis
   { name: 'eval', summary: 'evaluate models and baselines (cppcheck, flawfinder) side by side: paired metrics, VD-S, CWE, lines, quality, cost', load: () => import('./eval.js') },
   { name: 'report', summary: 're-render summary.md and report.html of an eval run from its results.json', load: () => import('./report.js') },
   { name: 'scan', summary: 'scan C/C++ trees with a student: SARIF / Markdown / JSON, baselines, suppressions, per-function cache', load: () => import('./scan.js') },
+  { name: 'train', summary: 'fine-tune a GGUF base on chat examples: LoRA over the frozen Q8_0 base (or --full), checkpoints, exact --resume', load: () => import('./train.js') },
+  { name: 'adapters export', summary: 'write an adapter or training checkpoint as llama.cpp GGUF LoRA or as a PEFT folder', load: () => import('./adapters-export.js') },
+  { name: 'adapters import', summary: 'convert a PEFT LoRA folder (TRL, axolotl, LLaMA-Factory) to a GGUF adapter for a base', load: () => import('./adapters-import.js') },
+  { name: 'adapters merge', summary: 'merge a GGUF LoRA adapter into its base (Q8_0): a model that runs with no adapter', load: () => import('./adapters-merge.js') },
 ];
