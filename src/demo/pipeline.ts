@@ -28,7 +28,8 @@ interface EvalSummary {
 }
 
 interface ScanSummary {
-  summary?: { findings?: number; stats?: { files?: { scanned?: number }; functions?: { total?: number } } };
+  findings?: number;
+  stats?: { files?: { scanned?: number }; functions?: { total?: number } };
 }
 
 function bundledSampleProject(): string {
@@ -40,8 +41,7 @@ function formatF1(entry: { available: boolean; f1: number | null } | undefined):
 }
 
 function describeScan(r: ScanSummary): string {
-  const s = r.summary ?? {};
-  return `${s.findings ?? '?'} findings in ${s.stats?.functions?.total ?? '?'} functions of ${s.stats?.files?.scanned ?? '?'} files`;
+  return `${r.findings ?? '?'} findings in ${r.stats?.functions?.total ?? '?'} functions of ${r.stats?.files?.scanned ?? '?'} files`;
 }
 
 export interface DemoResult {

@@ -5,13 +5,15 @@ describe('finesec demo', () => {
   it('runs every built stage offline and reports each one honestly', async () => {
     const t = tempDir();
     try {
-      const r = await runCli(['demo', '--dir', t.dir, '--count', '120', '--train-steps', '3', '--json']);
+      const r = await runCli(['demo', '--dir', t.dir, '--count', '120', '--train-steps', '3', '--eval-limit', '6', '--max-tokens', '64', '--json']);
       expect(r.code).toBe(0);
       const out = JSON.parse(r.stdout) as { steps: Array<{ name: string; status: string; summary: string }> };
       const byName = new Map(out.steps.map((s) => [s.name, s]));
-      for (const name of ['synth', 'split', 'stats', 'teach', 'distill', 'base', 'train']) expect(byName.get(name)?.status).toBe('done');
+      for (const name of ['synth', 'split', 'stats', 'teach', 'distill', 'base', 'train', 'eval', 'scan']) expect(byName.get(name)?.status).toBe('done');
       expect(byName.get('split')!.summary).toMatch(/leakage check clean/);
       expect(byName.get('teach')!.summary).toMatch(/120|\d+ accepted, 0 rejected/);
+      expect(byName.get('scan')!.summary).toMatch(/\d+ findings in 11 functions of 3 files/);
+      expect(byName.get('eval')!.summary).toMatch(/F1 before (\d\.\d{3}|na), after (\d\.\d{3}|na)/);
       for (const s of out.steps) expect(['done', 'not built']).toContain(s.status);
     } finally {
       t.cleanup();
