@@ -30,4 +30,13 @@ export const commands: Array<{ name: string; summary: string; load: () => Promis
   { name: 'adapters export', summary: 'write an adapter or training checkpoint as llama.cpp GGUF LoRA or as a PEFT folder', load: () => import('./adapters-export.js') },
   { name: 'adapters import', summary: 'convert a PEFT LoRA folder (TRL, axolotl, LLaMA-Factory) to a GGUF adapter for a base', load: () => import('./adapters-import.js') },
   { name: 'adapters merge', summary: 'merge a GGUF LoRA adapter into its base (Q8_0): a model that runs with no adapter', load: () => import('./adapters-merge.js') },
+  { name: 'adapters list', summary: 'registered adapters: status (candidate/promoted/rejected), the current one per base, lineage', load: () => import('./adapters-registry.js').then((m) => ({ command: m.adaptersList })) },
+  { name: 'adapters show', summary: 'one adapter: files and hashes (checked), lineage, status history, gate figures', load: () => import('./adapters-registry.js').then((m) => ({ command: m.adaptersShow })) },
+  { name: 'adapters promote', summary: 'make a registered adapter the current one for its base model', load: () => import('./adapters-registry.js').then((m) => ({ command: m.adaptersPromote })) },
+  { name: 'adapters rollback', summary: 'make the previously promoted adapter current again (the rolled-back one becomes rejected)', load: () => import('./adapters-registry.js').then((m) => ({ command: m.adaptersRollback })) },
+  { name: 'adapters register', summary: 'add a GGUF LoRA adapter to the registry (copied into the workspace) with its base and lineage', load: () => import('./adapters-registry.js').then((m) => ({ command: m.adaptersRegister })) },
+  { name: 'feedback add', summary: 'record a false positive / false negative / wrong CWE / ungrounded report on a sample, function or finding', load: () => import('./feedback.js').then((m) => ({ command: m.feedbackAdd })) },
+  { name: 'feedback import-sarif', summary: 'dismissed results of a triaged SARIF log become false-positive feedback', load: () => import('./feedback.js').then((m) => ({ command: m.feedbackImportSarif })) },
+  { name: 'feedback list', summary: 'feedback items: accepted or refused (with the reason), kind, source, linked knowledge', load: () => import('./feedback.js').then((m) => ({ command: m.feedbackList })) },
+  { name: 'learn', summary: 'continual learning: eval errors and feedback -> teacher -> warm-started update -> gated, versioned adapter', load: () => import('./learn.js') },
 ];

@@ -74,6 +74,32 @@ export const studentConfigSchema = z.strictObject({
   max_tokens: z.number().int().min(1).default(1024),
 });
 
+/** Continual learning (finesec learn): the update, the replay and the promotion gate. */
+export const learnConfigSchema = z.strictObject({
+  /** Share of each update batch drawn from earlier examples, stratified by CWE. */
+  replay: z.number().min(0).max(0.95).default(0.3),
+  /** The target metric must rise by at least this much for a candidate to be promoted. */
+  margin: z.number().min(0).max(1).default(0.02),
+  /** No regression suite may fall by more than this. */
+  tolerance: z.number().min(0).max(1).default(0.01),
+  metric: z.enum(['accuracy', 'precision', 'recall', 'f1', 'mcc', 'pc']).default('accuracy'),
+  /** Optimizer steps of one update (warm-started from the current adapter). */
+  max_steps: z.number().int().min(1).default(200),
+  rounds: z.number().int().min(1).default(3),
+  /** Tasks of the hard examples and of the replay (distill's task names). */
+  tasks: z
+    .array(z.enum(['detect', 'classify', 'localize', 'fragment', 'explain', 'reasoning', 'report']))
+    .min(1)
+    .default(['detect', 'classify', 'localize', 'fragment', 'explain', 'reasoning', 'report']),
+  /** Share of hard cases held out of training and evaluated by the gate. */
+  holdout: z.number().min(0).max(0.9).default(0.2),
+  /** Learning rate of the update (default train.lr). */
+  lr: z.number().positive().optional(),
+  /** At most this many samples per gate suite (whole pairs, chosen by seed); default all. */
+  suite_limit: z.number().int().min(1).optional(),
+  seed: z.number().int().default(1),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
   /** Threads for every CPU-bound stage (llama.cpp, the training engine). 1 is the safe default here. */
@@ -83,6 +109,7 @@ export const configSchema = z.strictObject({
   teacher: teacherConfigSchema.prefault({}),
   student: studentConfigSchema.prefault({}),
   train: trainConfigSchema.prefault({}),
+  learn: learnConfigSchema.prefault({}),
 });
 
 export type FinesecConfig = z.infer<typeof configSchema>;

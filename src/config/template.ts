@@ -63,4 +63,23 @@ train:
     dropout: 0.05
     targets: [q, k, v, o, gate, up, down]
     rslora: false
+
+learn:
+  # Share of each update batch drawn from earlier examples (stratified by CWE) against forgetting.
+  replay: 0.3
+  # A candidate adapter is promoted only if the target metric rises by at least margin and no
+  # regression suite falls by more than tolerance; otherwise it is kept as rejected, with the numbers.
+  margin: 0.02
+  tolerance: 0.01
+  # accuracy | precision | recall | f1 | mcc | pc (paired: both sides of a pair right)
+  metric: accuracy
+  # Optimizer steps of one update, warm-started from the current adapter.
+  max_steps: 200
+  rounds: 3
+  tasks: [detect, classify, localize, fragment, explain, reasoning, report]
+  # Share of hard cases held out of training and evaluated by the gate.
+  holdout: 0.2
+  # lr: 0.0001          (default: train.lr)
+  # suite_limit: 200    (samples per gate suite; default: all)
+  seed: 1
 `;

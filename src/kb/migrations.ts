@@ -277,4 +277,99 @@ export const migrations: Migration[] = [
       CREATE INDEX eval_predictions_run_model ON eval_predictions (run_id, model, correct);
     `,
   },
+  {
+    version: 7,
+    name: 'learn: feedback, the adapter registry and continual-learning rounds',
+    sql: `
+      -- Something the student got wrong: from a user, a triaged SARIF file or an eval run. Every
+      -- item is checked against every evaluation split; a refused one keeps its reason and is
+      -- never learned. key is the item's identity, so adding, importing or harvesting it again
+      -- changes nothing.
+      CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('user', 'sarif', 'eval')),
+        source_ref TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('false_positive', 'false_negative', 'wrong_cwe', 'ungrounded')),
+        sample_id INTEGER REFERENCES samples(id) ON DELETE SET NULL,
+        file TEXT,
+        function_name TEXT,
+        finding TEXT,
+        start_line INTEGER,
+        reported_cwe TEXT,
+        expected_cwe TEXT,
+        note TEXT,
+        code_hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'refused')),
+        reason TEXT,
+        key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX feedback_status ON feedback (status, kind);
+
+      -- Knowledge the teacher wrote (or had written) because of a feedback item.
+      CREATE TABLE feedback_knowledge (
+        feedback_id INTEGER NOT NULL REFERENCES feedback(id) ON DELETE CASCADE,
+        knowledge_id INTEGER NOT NULL REFERENCES knowledge(id) ON DELETE CASCADE,
+        run_id TEXT REFERENCES runs(id),
+        reused INTEGER NOT NULL CHECK (reused IN (0, 1)),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (feedback_id, knowledge_id)
+      );
+
+      -- Registered LoRA adapters with their lineage. path is relative to the workspace when the
+      -- file lives in it; sha256 is checked whenever the adapter is used.
+      CREATE TABLE adapters (
+        id TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        base_path TEXT NOT NULL,
+        base_sha256 TEXT NOT NULL,
+        parent_id TEXT REFERENCES adapters(id),
+        data_sha256 TEXT,
+        train_run_id TEXT,
+        eval_run_ids TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL CHECK (status IN ('candidate', 'promoted', 'rejected')),
+        metrics TEXT NOT NULL DEFAULT '{}',
+        note TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX adapters_base ON adapters (base_sha256, status);
+
+      -- The adapter in use for each base model (adapter:current).
+      CREATE TABLE adapter_current (
+        base_sha256 TEXT PRIMARY KEY,
+        adapter_id TEXT NOT NULL REFERENCES adapters(id),
+        updated_at TEXT NOT NULL
+      );
+
+      -- Every change of status or of the current adapter, with the one it replaced: rollback
+      -- walks back through this history.
+      CREATE TABLE adapter_events (
+        id INTEGER PRIMARY KEY,
+        base_sha256 TEXT NOT NULL,
+        adapter_id TEXT NOT NULL REFERENCES adapters(id),
+        action TEXT NOT NULL CHECK (action IN ('register', 'promote', 'reject', 'rollback')),
+        previous_id TEXT REFERENCES adapters(id),
+        reason TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX adapter_events_base ON adapter_events (base_sha256, id);
+
+      -- One round of finesec learn: the candidate it trained, the gate's decision and its figures.
+      CREATE TABLE learn_rounds (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        round INTEGER NOT NULL,
+        parent_id TEXT NOT NULL REFERENCES adapters(id),
+        candidate_id TEXT REFERENCES adapters(id),
+        decision TEXT NOT NULL CHECK (decision IN ('promoted', 'rejected', 'stopped')),
+        reason TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        UNIQUE (run_id, round)
+      );
+    `,
+  },
 ];
