@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { bool, list, num, requireInt, str, type CommandSpec } from './command.js';
+import { workspaceRegistry } from '../learn/registry.js';
 import { openWorkspace } from '../config/workspace.js';
 import { parseBaseline } from '../eval/baselines/index.js';
 import { runEval, type EvalModel } from '../eval/evaluate.js';
@@ -63,7 +64,7 @@ export const command: CommandSpec = {
 
     const ws = openWorkspace(ctx.workspace, { create: false });
     try {
-      const models: EvalModel[] = specs.map((spec, i) => ({ name: names[i]!, specText: spec.text, spec: resolveModelSpec(spec, undefined, cmd) }));
+      const models: EvalModel[] = specs.map((spec, i) => ({ name: names[i]!, specText: spec.text, spec: resolveModelSpec(spec, workspaceRegistry(ws), cmd) }));
       const threads = requireInt(a, cmd, 'threads', 1) ?? ws.config.threads;
       const maxTokens = requireInt(a, cmd, 'max-tokens', 1) ?? ws.config.student.max_tokens;
       const contextSize = requireInt(a, cmd, 'ctx', 16);

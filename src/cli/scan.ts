@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { bool, list, requireInt, requireStr, str, type CommandSpec } from './command.js';
 import { defaultConfig } from '../config/load.js';
 import { openWorkspace, type Workspace } from '../config/workspace.js';
+import { workspaceRegistry } from '../learn/registry.js';
 import { parseModelSpec, resolveModelSpec } from '../eval/model-spec.js';
 import type { Severity } from '../report/schema.js';
 import { readBaseline } from '../scan/baseline.js';
@@ -87,7 +88,12 @@ export const command: CommandSpec = {
     }
     const root = scanRoot(paths, str(a, 'root'));
 
-    const spec = resolveModelSpec(parseModelSpec(modelText, cmd), undefined, cmd);
+    const parsedSpec = parseModelSpec(modelText, cmd);
+    // A registered adapter (adapter:ID) lives in the workspace registry, whatever --no-cache says.
+    const spec =
+      parsedSpec.kind === 'adapter'
+        ? withWorkspace(ctx.workspace, (w) => resolveModelSpec(parsedSpec, workspaceRegistry(w), cmd))
+        : resolveModelSpec(parsedSpec, undefined, cmd);
     const keyVar = str(a, 'api-key-env');
     const apiKey = keyVar !== undefined ? process.env[keyVar] : undefined;
     if (keyVar !== undefined && !apiKey) throw new UsageError(`${cmd}: --api-key-env ${keyVar}: the environment variable is not set or empty`);
@@ -218,3 +224,12 @@ function reportNotifications(logger: Parameters<CommandSpec['run']>[0]['logger']
   for (const n of result.notifications) if (n.id === 'empty') logger.info(n.message);
 }
 
+
+function withWorkspace<T>(dir: string, use: (ws: Workspace) => T): T {
+  const ws = openWorkspace(dir, { create: false });
+  try {
+    return use(ws);
+  } finally {
+    ws.close();
+  }
+}

@@ -257,6 +257,20 @@ describe('finesec eval model specs and baselines', () => {
 
     const refused = await runCli(['eval', '--workspace', ws, '--suite', 'syn', '--model', 'adapter:sec-v1', '--json']);
     expect(refused.code).toBe(2);
-    expect(JSON.parse(refused.stdout).error.message).toBe('eval: --model adapter:sec-v1: no adapter registry yet; pass BASE.gguf+ADAPTER.gguf[:SCALE] instead');
+    expect(JSON.parse(refused.stdout).error.message).toMatch(/no adapter "sec-v1" in the registry/);
+  });
+
+  it('evaluates a registered adapter (adapter:ID) exactly like the base plus that adapter file', async () => {
+    expect((await runCli(['adapters', 'register', adapter, '--base', base, '--id', 'sec-v1', '--workspace', ws, '--quiet'])).code).toBe(0);
+    const run = async (spec: string, out: string) => {
+      const r = await runCli(['eval', '--workspace', ws, '--suite', 'syn:test', '--model', spec, '--name', 'm', '--max-tokens', '60', '--limit', '4', '--out', join(tmp.dir, out)]);
+      expect(r.code).toBe(0);
+      const results = JSON.parse(readFileSync(join(tmp.dir, out, 'results.json'), 'utf8')) as { models: Array<{ predictions: Array<{ raw?: string; verdict?: string }> }> };
+      const predictions = results.models[0]!.predictions;
+      expect(predictions.length).toBeGreaterThan(0);
+      expect(predictions.every((p) => typeof p.raw === 'string' && p.raw.length > 0)).toBe(true);
+      return predictions.map((p) => [p.verdict, p.raw]);
+    };
+    expect(await run('adapter:sec-v1', 'registered')).toEqual(await run(`${base}+${adapter}`, 'by-file'));
   });
 });
