@@ -53,6 +53,7 @@ export const command: CommandSpec = {
     'eval-every': { type: 'number', help: 'evaluate every N steps (0: only before and after)', default: 0, arg: 'N' },
     'save-every': { type: 'number', help: 'checkpoint every N steps (0: only at the end)', default: 100, arg: 'N' },
     resume: { type: 'boolean', help: 'continue from OUT/checkpoint.bin', default: false },
+    'init-adapter': { type: 'string', help: 'warm start: begin from this GGUF LoRA adapter (its rank, alpha and targets) instead of a fresh one', arg: 'FILE' },
     'export-peft': { type: 'boolean', help: 'also write OUT/peft/ (adapter_config.json + adapter_model.safetensors)', default: false },
   },
   async run(ctx) {
@@ -82,6 +83,7 @@ export const command: CommandSpec = {
         result = await train({
           base, data, out, settings, threads, evalEvery, saveEvery, resume,
           ...(evalData ? { evalData } : {}),
+          ...(str(a, 'init-adapter') ? { initAdapter: str(a, 'init-adapter')! } : {}),
           exportPeft: bool(a, 'export-peft'),
           metricsPath: join(runDir, 'metrics.jsonl'),
           logger: ctx.logger,

@@ -16,9 +16,9 @@ import { hashJson } from '../../util/hash.js';
 import type { Logger } from '../../util/log.js';
 import { formatDuration, formatRate, Progress } from '../../util/progress.js';
 import type { Kernels } from '../kernels/index.js';
-import { createLora } from '../model/lora.js';
-import { loadModel } from '../model/weights.js';
-import { adapterFromEngine, writeAdapterGguf } from '../adapter/lora-file.js';
+import { createLora, type LoraAdapter } from '../model/lora.js';
+import { loadModel, type EngineModel } from '../model/weights.js';
+import { adapterFromEngine, engineLoraFromAdapter, readAdapterGguf, writeAdapterGguf } from '../adapter/lora-file.js';
 import { exportPeft } from '../adapter/peft.js';
 import { readBaseModel } from '../../runtime/adapter-check.js';
 import { assembleBatch, BatchStream, packMicroBatches, totalSteps, type TokenizedSequence } from './batching.js';
@@ -47,6 +47,11 @@ export interface TrainJob {
   /** Checkpoint every N steps (0: only at the end). */
   saveEvery: number;
   resume: boolean;
+  /**
+   * Warm start: begin from this GGUF LoRA adapter instead of a fresh one (A random, B zero). Its rank,
+   * alpha, rsLoRA flag and targets replace the settings'; dropout, the optimizer and the data are new.
+   */
+  initAdapter?: string;
   threads: number;
   exportPeft: boolean;
   /** Where each step's metrics line goes (none: not written). */
@@ -70,6 +75,8 @@ export interface TrainResult {
   evalData: DataSummary | null;
   chatFormat: string;
   trainableParameters: number;
+  /** LoRA rank of the adapter written (null in full mode). */
+  rank: number | null;
   outputs: { adapter?: string; model?: string; checkpoint: string; peft?: string };
   seconds: number;
   tokensPerSecond: number;
@@ -123,7 +130,8 @@ export async function train(job: TrainJob): Promise<TrainResult> {
   const model = loadModel(job.base, { trainable: s.full, ...(job.kernels ? { kernels: job.kernels } : {}) });
   checkVocabulary(model, trainData, job.data);
   if (evalData) checkVocabulary(model, evalData, job.evalData!);
-  const lora = s.full ? null : createLora(model.config, { rank: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rsLora: s.rsLora, seed: s.seed });
+  if (job.initAdapter && s.full) throw new UsageError('train: --init-adapter starts a LoRA from an adapter; it does not apply to --full');
+  const lora = s.full ? null : job.initAdapter ? warmStartLora(model, job.initAdapter, s, log) : createLora(model.config, { rank: s.rank, alpha: s.alpha, dropout: s.dropout, targets: s.targets, rsLora: s.rsLora, seed: s.seed });
   const state = createTrainState(model, lora, { weightDecay: s.weightDecay, threads: job.threads, ...(job.kernels ? { kernels: job.kernels } : {}) });
   const stream = new BatchStream(sequences.map((q) => q.tokens.length), { batchTokens: s.batchTokens, seqLen: s.seqLen, seed: s.seed });
   const total = totalSteps(stream, s.accum, { epochs: s.epochs, ...(s.maxSteps !== null ? { maxSteps: s.maxSteps } : {}) });
@@ -131,7 +139,8 @@ export async function train(job: TrainJob): Promise<TrainResult> {
     format: 1,
     base: { sha256: await fileSha256(job.base) },
     data: { sha256: await fileSha256(job.data), examples: sequences.length, chatFormat: trainData.prepared.chatFormat },
-    settings: s,
+    ...(job.initAdapter ? { initAdapter: { sha256: await fileSha256(job.initAdapter) } } : {}),
+    settings: lora ? { ...s, rank: lora.rank, alpha: lora.alpha, rsLora: lora.rsLora, targets: lora.targets } : s,
     totalSteps: total,
   };
   const configHash = hashJson(config);
@@ -269,6 +278,7 @@ export async function train(job: TrainJob): Promise<TrainResult> {
     evalData: evalData?.summary ?? null,
     chatFormat: trainData.prepared.chatFormat,
     trainableParameters: params.length,
+    rank: lora ? lora.rank : null,
     outputs,
     seconds,
     tokensPerSecond: loopSeconds > 0 ? tokensSeen / loopSeconds : 0,
@@ -320,4 +330,19 @@ async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** A trainable LoRA holding an existing adapter's A and B (its shape wins over the settings'). */
+function warmStartLora(model: EngineModel, path: string, s: TrainSettings, log: Logger): LoraAdapter {
+  const loaded = engineLoraFromAdapter(model, readAdapterGguf(path), path);
+  const lora = createLora(model.config, {
+    rank: loaded.rank, alpha: loaded.alpha, rsLora: loaded.rsLora, targets: loaded.targets, dropout: s.dropout, seed: s.seed,
+  });
+  lora.params.set(loaded.params);
+  const differs = lora.rank !== s.rank || lora.alpha !== s.alpha || lora.rsLora !== s.rsLora || lora.targets.join() !== s.targets.join();
+  log.info(
+    `warm start from ${path}: rank ${lora.rank}, alpha ${lora.alpha}${lora.rsLora ? ' (rsLoRA)' : ''}, targets ${lora.targets.join(',')}` +
+      (differs ? ' (taken from the adapter, not from the settings)' : ''),
+  );
+  return lora;
 }

@@ -83,6 +83,24 @@ describe('finesec train', () => {
     }
   }, SLOW);
 
+  it('--init-adapter warm-starts from an adapter: held-out loss starts where that adapter ended, with its shape', async () => {
+    const learned = join(tmp.dir, 'learn', 'adapter.gguf');
+    expect(existsSync(learned)).toBe(true);
+    const fresh = await trainJson(['--base', base, '--data', trainFile, '--eval-data', evalFile, '--out', join(tmp.dir, 'fresh'), '--max-steps', '1', '--lr', '1e-9', ...common]);
+    const warm = await trainJson([
+      '--base', base, '--data', trainFile, '--eval-data', evalFile, '--out', join(tmp.dir, 'warm'), '--max-steps', '1', '--lr', '1e-9',
+      ...common, '--rank', '4', '--init-adapter', learned,
+    ]);
+    expect(fresh.code).toBe(0);
+    expect(warm.code).toBe(0);
+    // The learned adapter ended far below the fresh start (see the test above); a warm start begins there.
+    expect(warm.json.initialEvalLoss).toBeLessThan(0.2 * fresh.json.initialEvalLoss);
+    // Its rank (8) wins over --rank 4: as many trainable parameters as a fresh rank-8 adapter.
+    expect(warm.json.trainableParameters).toBe(fresh.json.trainableParameters);
+    const refused = await runCli(['train', '--workspace', ws, '--quiet', '--base', base, '--data', trainFile, '--out', join(tmp.dir, 'warm-full'), '--full', '--init-adapter', learned]);
+    expect(refused.code).toBe(2);
+  }, SLOW);
+
   it('reports malformed example lines with their line numbers, records them, and trains on the rest', async () => {
     const data = join(tmp.dir, 'mixed.jsonl');
     writeFileSync(data, [
