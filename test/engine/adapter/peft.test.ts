@@ -184,6 +184,12 @@ describe('PEFT export and import', () => {
       expect(imported.json).toMatchObject({ pairs: adapter.pairs.length, alpha: 12, rsLora });
       expect(readFileSync(b).equals(readFileSync(a))).toBe(true);
       sameTensors(adapter, readAdapterGguf(b));
+      // --register also puts it in the workspace registry, byte for byte, for adapter:ID specs.
+      const id = `imported-${label.replace(/\W+/g, '-')}`;
+      const registered = await cli(['adapters', 'import', peft1, '--base', base, '--out', join(tmp.dir, `${label}-r.gguf`), '--register', '--id', id]);
+      expect(registered.code).toBe(0);
+      expect(registered.json.registered).toBe(id);
+      expect(readFileSync(join(tmp.dir, 'ws', 'adapters', id, 'adapter.gguf')).equals(readFileSync(a))).toBe(true);
       expect((await cli(['adapters', 'export', b, '--format', 'peft', '--base', base, '--out', peft2])).code).toBe(0);
       for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(readFileSync(join(peft2, f)).equals(readFileSync(join(peft1, f)))).toBe(true);
       if (rsLora) {
