@@ -3,34 +3,25 @@
  * node-llama-cpp, its chat template applied to the whole conversation (what training sees), then
  * tokenized by the model. Nothing here tokenizes by itself.
  */
-import { resolveChatWrapper, type ChatWrapper, type LlamaModel } from 'node-llama-cpp';
-import { getSharedLlama, llamaLogMark, llamaLogSince } from '../runtime/llama.js';
+import { ChatTokenizer } from '../engine/train/data.js';
 import { toHistory } from '../runtime/local-student.js';
-import { errorMessage, InputError } from '../util/errors.js';
 import type { ChatMessage, ExampleLine } from './types.js';
 
+/** Counts tokens exactly as the trainer tokenizes (the same ChatTokenizer), so a kept example fits. */
 export class TokenCounter {
-  private constructor(
-    readonly path: string,
-    private readonly model: LlamaModel,
-    private readonly wrapper: ChatWrapper,
-  ) {}
+  private constructor(private readonly tokenizer: ChatTokenizer) {}
 
   static async load(path: string): Promise<TokenCounter> {
-    const llama = await getSharedLlama();
-    const mark = llamaLogMark();
-    let model: LlamaModel;
-    try {
-      model = await llama.loadModel({ modelPath: path, gpuLayers: 0, vocabOnly: true });
-    } catch (err) {
-      throw new InputError(`${path}: llama.cpp could not load the base model's tokenizer (${llamaLogSince(mark) || errorMessage(err)})`, err);
-    }
-    return new TokenCounter(path, model, resolveChatWrapper(model));
+    return new TokenCounter(await ChatTokenizer.load(path));
+  }
+
+  get path(): string {
+    return this.tokenizer.path;
   }
 
   /** The chat format node-llama-cpp resolved from the model (e.g. "ChatML"). */
   get chatFormat(): string {
-    return this.wrapper.wrapperName;
+    return this.tokenizer.chatFormat;
   }
 
   /**
@@ -38,17 +29,16 @@ export class TokenCounter {
    * answer is trained to end with (the template leaves the last turn open).
    */
   count(messages: ChatMessage[]): number {
-    const { contextText } = this.wrapper.generateContextState({ chatHistory: toHistory(messages) });
-    return contextText.tokenize(this.model.tokenizer).length + 1;
+    return this.tokenizer.render(toHistory(messages)).length + 1;
   }
 
   /** Tokens of plain text (no template, no special tokens). */
   countText(text: string): number {
-    return this.model.tokenize(text).length;
+    return this.tokenizer.model.tokenize(text).length;
   }
 
   async close(): Promise<void> {
-    await this.model.dispose();
+    await this.tokenizer.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import { cweLabel, relatedCwe } from '../cwe/index.js';
 import { bootstrapInterval, type Interval } from './bootstrap.js';
 import {
+  binaryCounts,
   binaryMetrics,
   cweAccuracy,
   lineLocalization,
@@ -109,18 +110,7 @@ export function computeMetrics(
   const localization = lineLocalization(flagged.map(({ s, p }) => ({ predicted: p.lines, truth: s.flaw_lines })));
 
   const ci: Record<string, Interval | null> = {};
-  const counted = (indices: Uint32Array): BinaryCounts => {
-    const c: BinaryCounts = { tp: 0, fp: 0, tn: 0, fn: 0 };
-    for (const i of indices) {
-      const t = truth[i] === 1;
-      const q = predicted[i] === 1;
-      if (t && q) c.tp++;
-      else if (!t && q) c.fp++;
-      else if (!t && !q) c.tn++;
-      else c.fn++;
-    }
-    return c;
-  };
+  const counted = (indices: Uint32Array): BinaryCounts => binaryCounts(truth, predicted, indices);
   const binaryStats = ['accuracy', 'precision', 'recall', 'f1', 'mcc', 'fpr'] as const;
   for (const key of binaryStats) {
     ci[key] = bootstrapInterval(samples.length, (idx) => metricsFromCounts(counted(idx))[key], BOOTSTRAP);

@@ -23,10 +23,13 @@ export function ratio(num: number, den: number): number | null {
   return den === 0 ? null : num / den;
 }
 
-export function binaryCounts(truth: ArrayLike<number>, predicted: ArrayLike<number>): BinaryCounts {
+/** Counts over every item, or over the given indices (a bootstrap resample) when present. */
+export function binaryCounts(truth: ArrayLike<number>, predicted: ArrayLike<number>, indices?: ArrayLike<number>): BinaryCounts {
   if (truth.length !== predicted.length) throw new Error(`binaryCounts: ${truth.length} labels but ${predicted.length} predictions`);
   const c: BinaryCounts = { tp: 0, fp: 0, tn: 0, fn: 0 };
-  for (let i = 0; i < truth.length; i++) {
+  const n = indices ? indices.length : truth.length;
+  for (let k = 0; k < n; k++) {
+    const i = indices ? indices[k]! : k;
     const t = truth[i] === 1;
     const p = predicted[i] === 1;
     if (t && p) c.tp++;
