@@ -7,7 +7,8 @@
  * again are a no-op that says so.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { dirname, resolve } from 'node:path';
 import type { FinesecConfig } from '../config/schema.js';
 import { nearDupSettings } from '../corpus/dedup.js';
@@ -290,19 +291,14 @@ async function fromCache(db: Db, datasetId: number, options: DistillOptions, inp
 function writeJsonl(path: string, examples: ExampleLine[]): string {
   const target = resolve(path);
   mkdirSync(dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}`;
   const hash = createHash('sha256');
-  const fd = openSync(tmp, 'w');
-  try {
+  writeFileAtomic(target, (put) => {
     for (const e of examples) {
-      const line = exampleJson(e) + '\n';
+      const line = Buffer.from(exampleJson(e) + '\n', 'utf8');
       hash.update(line);
-      writeSync(fd, line);
+      put(line);
     }
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
+  });
   return hash.digest('hex');
 }
 

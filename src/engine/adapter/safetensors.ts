@@ -4,8 +4,8 @@
  * then the tensor bytes (little-endian, row-major), offsets relative to the end of the header.
  * Written with F32 values; read from F32, F16 or BF16 (what PEFT adapters are saved in).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { errorMessage, InputError } from '../../util/errors.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../gguf/quant.js';
 
@@ -39,28 +39,11 @@ export function writeSafetensors(path: string, tensors: ReadonlyArray<{ name: st
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const put = (b: Uint8Array): void => {
-      let done = 0;
-      while (done < b.length) done += writeSync(fd, b, done, b.length - done);
-    };
+  writeFileAtomic(path, (put) => {
     put(head);
     put(Buffer.from(json, 'utf8'));
     for (const t of tensors) put(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // closed already
-    }
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }
 
 export function readSafetensors(path: string): SafetensorsFile {

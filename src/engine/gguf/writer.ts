@@ -1,5 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import {
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
@@ -51,36 +50,18 @@ export function writeGguf(path: string, input: GgufWriteInput): void {
   }
   header.pad(alignment);
 
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, header.bytes());
+  writeFileAtomic(path, (put) => {
+    put(header.bytes());
     const zeros = new Uint8Array(alignment);
     for (const t of input.tensors) {
       const data = typeof t.data === 'function' ? t.data() : t.data;
       const expected = tensorByteSize(t.type, t.dims);
       if (data.length !== expected) throw new Error(`tensor ${t.name}: ${data.length} bytes of data, expected ${expected}`);
-      writeAll(fd, data);
+      put(data);
       const padding = alignUp(data.length, alignment) - data.length;
-      if (padding > 0) writeAll(fd, zeros.subarray(0, padding));
+      if (padding > 0) put(zeros.subarray(0, padding));
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+  });
 }
 
 function alignmentOf(metadata: GgufMetadata): number {

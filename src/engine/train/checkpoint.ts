@@ -12,7 +12,8 @@
  * Written to PATH.tmp, flushed, then renamed over PATH: a crash or a failed write (disk full,
  * unwritable folder) leaves the previous checkpoint as it was.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { writeFileAtomic, type Put } from '../../util/atomic-write.js';
 import { createHash } from 'node:crypto';
 import { FinesecError, InputError, errorMessage } from '../../util/errors.js';
 
@@ -65,47 +66,26 @@ export function writeCheckpoint(path: string, header: Omit<CheckpointHeader, 'ar
   prefix.writeUInt32LE(json.length, 12);
   const padding = Buffer.alloc((4 - ((16 + json.length) % 4)) % 4);
 
-  const tmp = checkpointTempPath(path);
   const hash = createHash('sha256');
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'w');
-    const put = (bytes: Uint8Array): void => {
-      hash.update(bytes);
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd!, bytes, done, bytes.length - done);
-    };
-    put(prefix);
-    put(json);
-    put(padding);
-    for (const [, a] of arrays) put(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    const digest = hash.digest();
-    let done = 0;
-    while (done < digest.length) done += writeSync(fd, digest, done, digest.length - done);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
+    writeFileAtomic(
+      path,
+      (put) => {
+        const hashed: Put = (bytes) => {
+          hash.update(bytes);
+          put(bytes);
+        };
+        hashed(prefix);
+        hashed(json);
+        hashed(padding);
+        for (const [, a] of arrays) hashed(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        put(hash.digest());
+      },
+      { tempPath: checkpointTempPath(path) },
+    );
   } catch (err) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already failing; the original error is the one to report
-      }
-    }
-    removeTemp(tmp);
     const previous = existsSync(path) ? 'the previous checkpoint is unchanged' : 'no earlier checkpoint exists';
     throw new FinesecError(`cannot write checkpoint ${path} (${errorMessage(err)}); ${previous}`, { kind: 'checkpoint', cause: err });
-  }
-}
-
-function removeTemp(tmp: string): void {
-  try {
-    const st = lstatSync(tmp);
-    if (!st.isDirectory()) rmSync(tmp, { force: true });
-  } catch {
-    // nothing there
   }
 }
 
