@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +19,23 @@ export interface DemoOptions {
   evalLimit: number;
   /** Most tokens a model may write per report. */
   maxTokens: number;
+  /** Peak learning rate of the LoRA stage. */
+  lr: number;
+  /** Distill tasks the student is trained on. */
+  tasks: string;
+  /** Base GGUF; default the bundled nano base, or a random stand-in when it is not there. */
+  base?: string;
+}
+
+/** The bundled demonstration base (built by `npm run nano:pretrain`), when this checkout has it. */
+export function bundledNanoBase(): string | undefined {
+  const path = fileURLToPath(new URL('../../models/nano/nano-q8_0.gguf', import.meta.url));
+  return existsSync(path) ? path : undefined;
 }
 
 interface EvalSummary {
   out: string;
-  models: Array<{ name: string; kind: string; available: boolean; f1: number | null }>;
+  models: Array<{ name: string; kind: string; available: boolean; f1: number | null; mcc: number | null; 'P-C': number | null }>;
   result_lines: string[];
 }
 
@@ -36,8 +48,10 @@ function bundledSampleProject(): string {
   return fileURLToPath(new URL('../../examples/sample-project', import.meta.url));
 }
 
+/** A model that never says "vulnerable" has no precision, so no F1 in the metrics; its F1 is taken as 0. */
 function formatF1(entry: { available: boolean; f1: number | null } | undefined): string {
-  return entry && entry.available && entry.f1 !== null ? entry.f1.toFixed(3) : 'na';
+  if (!entry || !entry.available) return 'na';
+  return (entry.f1 ?? 0).toFixed(3);
 }
 
 function describeScan(r: ScanSummary): string {
@@ -51,6 +65,8 @@ export interface DemoResult {
   seconds: number;
   /** F1 on the held-out split, when the eval stage ran. */
   f1: { before: string; after: string; flawfinder: string } | null;
+  /** Which base the model stages used. */
+  baseKind: 'nano' | 'given' | 'random';
 }
 
 interface Step {
@@ -68,7 +84,9 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
   const w = ['--workspace', ws];
   const dataset = 'demo-synth';
   const examples = join(dir, 'examples.jsonl');
-  const base = join(dir, 'base-q8_0.gguf');
+  const nano = options.base ? undefined : bundledNanoBase();
+  const baseKind: DemoResult['baseKind'] = options.base ? 'given' : nano ? 'nano' : 'random';
+  const base = options.base ? resolve(options.base) : (nano ?? join(dir, 'base-q8_0.gguf'));
   const adapterDir = join(dir, 'adapter');
   const adapter = join(adapterDir, 'adapter.gguf');
   const evalDir = join(dir, 'eval');
@@ -119,7 +137,7 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
     {
       name: 'distill',
       async run() {
-        const r = (await runStep(logger, ['distill', '--dataset', dataset, '--split', 'train', '--out', examples, ...w])) as {
+        const r = (await runStep(logger, ['distill', '--dataset', dataset, '--split', 'train', '--tasks', options.tasks, '--out', examples, ...w])) as {
           examples?: number;
           written?: number;
         };
@@ -130,8 +148,10 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
     {
       name: 'base',
       async run() {
-        // No pretrained base ships yet (the nano model is a later stage): a small random llama with our
-        // own BPE tokenizer stands in, so every later stage runs on a real GGUF through the real engine.
+        if (baseKind === 'nano') return { summary: `nano demonstration base (Q8_0, pretrained by finesec itself; models/nano/CARD.md) at ${base}` };
+        if (baseKind === 'given') return { summary: `given base ${base}` };
+        // A checkout without models/nano: a small random llama with our own BPE tokenizer stands in,
+        // so every later stage still runs on a real GGUF through the real engine.
         await runStep(logger, [
           'model', 'init', '--arch', 'llama', '--layers', '2', '--embd', '128', '--heads', '4', '--kv-heads', '2',
           '--ff', '256', '--ctx', '2048', '--vocab-size', '2048', '--type', 'q8_0', '--seed', String(options.seed), '--out', base, ...w,
@@ -144,7 +164,7 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
       async run() {
         const r = (await runStep(logger, [
           'train', '--base', base, '--data', examples, '--out', adapterDir, '--max-steps', String(options.trainSteps),
-          '--lr', '1e-3', '--seq-len', '1024', '--threads', String(options.threads), '--seed', String(options.seed), ...w,
+          '--lr', String(options.lr), '--seq-len', '1024', '--long', 'truncate', '--threads', String(options.threads), '--seed', String(options.seed), ...w,
         ]));
         return { summary: `LoRA over the Q8_0 base, ${options.trainSteps} steps: ${describeTraining(r)} -> ${adapter}`, result: r };
       },
@@ -159,8 +179,11 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
         ])) as EvalSummary;
         evalSummary = r;
         const f1 = (name: string) => formatF1(r.models.find((m) => m.name === name));
+        const others = r.models.map((m) => `${m.name} ${describeBinary(m)}`).join('; ');
         return {
-          summary: `test split, ${options.evalLimit} samples at most: F1 before ${f1('before')}, after ${f1('after')}, cppcheck ${f1('cppcheck')}, flawfinder ${f1('flawfinder')} (report: ${join(evalDir, 'report.html')})`,
+          summary:
+            `test split, ${options.evalLimit} samples at most: F1 before ${f1('before')}, after ${f1('after')}, cppcheck ${f1('cppcheck')}, flawfinder ${f1('flawfinder')} ` +
+            `(MCC, P-C: ${others}) (report: ${join(evalDir, 'report.html')})`,
           result: r,
         };
       },
@@ -205,7 +228,14 @@ export async function runDemo(options: DemoOptions, logger: Logger): Promise<Dem
         flawfinder: formatF1(evalSummary.models.find((m) => m.name === 'flawfinder')),
       }
     : null;
-  return { dir, workspace: ws, steps: outcomes, seconds: (Date.now() - started) / 1000, f1 };
+  return { dir, workspace: ws, steps: outcomes, seconds: (Date.now() - started) / 1000, f1, baseKind };
+}
+
+/** MCC and the share of pairs where both sides are called correctly (P-C): F1 alone rewards "always vulnerable". */
+function describeBinary(m: { available: boolean; mcc: number | null; 'P-C': number | null }): string {
+  if (!m.available) return 'na';
+  const f = (x: number | null): string => (x === null ? 'na' : x.toFixed(3));
+  return `MCC ${f(m.mcc)}, P-C ${f(m['P-C'])}`;
 }
 
 function describeTraining(r: unknown): string {
@@ -226,10 +256,17 @@ export function renderDemo(r: DemoResult): string {
   lines.push('');
   if (missing.length) lines.push(`Not built yet: ${missing.join(', ')}. They join the demo as they land.`);
   lines.push(`Workspace: ${r.workspace}`);
-  lines.push(
-    'The base here is a random stand-in (the pretrained nano base is not built yet), so its F1 measures the',
-    'pipeline, not a useful student. Use a real GGUF (finesec model quantize makes Q8_0) for real results.',
-  );
+  if (r.baseKind === 'random') {
+    lines.push(
+      'The base here is a random stand-in (models/nano/nano-q8_0.gguf is not in this checkout), so its F1 measures',
+      'the pipeline, not a useful student. Use a real GGUF (--base FILE; finesec model quantize makes Q8_0) for real results.',
+    );
+  } else if (r.baseKind === 'nano') {
+    lines.push(
+      'The base is nano, a few-million-parameter demonstration model finesec pretrained itself: it shows every stage',
+      'working, not a useful auditor. For real results pass a real GGUF model (--base FILE, Q8_0 via finesec model quantize).',
+    );
+  }
   const f1 = r.f1 ?? { before: 'na', after: 'na', flawfinder: 'na' };
   lines.push(`RESULT demo f1_before=${f1.before} f1_after=${f1.after} f1_flawfinder=${f1.flawfinder} seconds=${Math.round(r.seconds)}`);
   return lines.join('\n');
