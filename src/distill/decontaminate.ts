@@ -50,8 +50,14 @@ export interface ContaminationMatch {
   matched: { sample_id: number; dataset: string; split: string | null; similarity: number };
 }
 
-export interface DecontaminationResult {
-  clean: KnowledgeItem[];
+/** What decontamination reads of an item: its code, the code's hash, and the ids a drop reports. */
+export interface CodeItem {
+  knowledgeId: number;
+  sample: Pick<KnowledgeItem['sample'], 'id' | 'code' | 'code_hash'>;
+}
+
+export interface DecontaminationResult<T extends CodeItem = KnowledgeItem> {
+  clean: T[];
   dropped: ContaminationMatch[];
   evalSamples: number;
 }
@@ -60,19 +66,19 @@ export interface DecontaminationResult {
  * Splits items into clean ones and ones whose code duplicates an evaluation sample (exactly, or
  * with estimated Jaccard at or above the threshold); each drop names the sample it matched.
  */
-export function decontaminate(items: KnowledgeItem[], evalSet: EvalSample[], settings: NearDupSettings): DecontaminationResult {
+export function decontaminate<T extends CodeItem>(items: T[], evalSet: EvalSample[], settings: NearDupSettings): DecontaminationResult<T> {
   const exact = new Map<string, EvalSample>();
   for (const e of evalSet) if (!exact.has(e.code_hash)) exact.set(e.code_hash, e);
 
   const dropped: ContaminationMatch[] = [];
-  const rest: KnowledgeItem[] = [];
+  const rest: T[] = [];
   for (const item of items) {
     const hit = exact.get(item.sample.code_hash);
     if (hit) dropped.push(match('exact', item, hit, 1));
     else rest.push(item);
   }
   const near = nearMatches(rest, evalSet, settings);
-  const clean: KnowledgeItem[] = [];
+  const clean: T[] = [];
   for (const item of rest) {
     const hit = near.get(item);
     if (hit) dropped.push(match('near', item, hit.sample, hit.similarity));
@@ -81,7 +87,7 @@ export function decontaminate(items: KnowledgeItem[], evalSet: EvalSample[], set
   return { clean, dropped, evalSamples: evalSet.length };
 }
 
-function match(kind: 'exact' | 'near', item: KnowledgeItem, e: EvalSample, similarity: number): ContaminationMatch {
+function match(kind: 'exact' | 'near', item: CodeItem, e: EvalSample, similarity: number): ContaminationMatch {
   return {
     kind,
     sample_id: item.sample.id,
@@ -95,12 +101,12 @@ function match(kind: 'exact' | 'near', item: KnowledgeItem, e: EvalSample, simil
  * evaluation samples come first in one array, the items' after; LSH band keys give candidates
  * (documents sharing any band), each verified on the full signature.
  */
-function nearMatches(
-  items: KnowledgeItem[],
+function nearMatches<T extends CodeItem>(
+  items: T[],
   evalSet: EvalSample[],
   settings: NearDupSettings,
-): Map<KnowledgeItem, { sample: EvalSample; similarity: number }> {
-  const out = new Map<KnowledgeItem, { sample: EvalSample; similarity: number }>();
+): Map<T, { sample: EvalSample; similarity: number }> {
+  const out = new Map<T, { sample: EvalSample; similarity: number }>();
   if (items.length === 0 || evalSet.length === 0) return out;
   const P = settings.permutations;
   const hasher = new MinHasher(P);

@@ -7,8 +7,7 @@
 import type { FinesecConfig } from '../config/schema.js';
 import { nearDupSettings } from '../corpus/dedup.js';
 import { codeHash } from '../corpus/normalize.js';
-import { decontaminate, loadEvalSet, type EvalSample } from '../distill/decontaminate.js';
-import type { KnowledgeItem } from '../distill/types.js';
+import { decontaminate, loadEvalSet, type CodeItem, type EvalSample } from '../distill/decontaminate.js';
 import type { Db } from '../kb/db.js';
 import type { Sample } from '../kb/samples.js';
 
@@ -59,41 +58,6 @@ export class EvalSetGuard {
 }
 
 /** Decontamination reads the code, its hash and an id to report; the item's index travels as that id. */
-function probe(index: number, code: string): KnowledgeItem {
-  const sample: Sample = {
-    id: -1 - index,
-    dataset_id: -1,
-    code,
-    code_hash: codeHash(code),
-    language: 'c',
-    label: null,
-    label_conflict: 0,
-    cwes: [],
-    flaw_lines: [],
-    pair_id: null,
-    group_id: null,
-    project: null,
-    commit_id: null,
-    commit_time: null,
-    file: null,
-    function_name: null,
-    signature: null,
-    start_line: null,
-    end_line: null,
-    split: null,
-    near_dup_cluster: null,
-    occurrences: 1,
-    meta: {},
-    created_at: '',
-  };
-  return {
-    knowledgeId: index,
-    teacher: 'feedback',
-    report: { verdict: 'not_vulnerable', findings: [], reasoning: ['feedback under check'] },
-    sample,
-    dataset: 'feedback',
-    verdict: 'not_vulnerable',
-    cwe: null,
-    pair: null,
-  };
+function probe(index: number, code: string): CodeItem {
+  return { knowledgeId: index, sample: { id: -1 - index, code, code_hash: codeHash(code) } };
 }
