@@ -13,25 +13,59 @@ namespace {
 struct P {
   static constexpr int MR = 14;
   static constexpr int NR = 32;
-  static constexpr int64_t MC = 14 * 12;
-  static constexpr int64_t KC = 256;
-  static constexpr int64_t NC = 2048;
+  static constexpr int64_t MC = 14 * 8;
+  static constexpr int64_t KC = 768;
+  static constexpr int64_t NC = 1024;
 
   // c[MR, NR] (ldc) = alpha * a.b (+ beta * c); a: kc groups of MR, b: kc groups of NR
   static inline void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc,
                              float alpha, float beta) {
-    __m512 acc[MR][2];
+    ukernel_r<MR>(kc, a, b, c, ldc, alpha, beta);
+  }
+
+  // first mr (< MR) rows of a tile with all NR columns, straight into c; same arithmetic as ukernel
+  static void ukernel_rows(int64_t mr, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                           float beta) {
+    switch (mr) {
+      case 1: ukernel_r<1>(kc, a, b, c, ldc, alpha, beta); break;
+      case 2: ukernel_r<2>(kc, a, b, c, ldc, alpha, beta); break;
+      case 3: ukernel_r<3>(kc, a, b, c, ldc, alpha, beta); break;
+      case 4: ukernel_r<4>(kc, a, b, c, ldc, alpha, beta); break;
+      case 5: ukernel_r<5>(kc, a, b, c, ldc, alpha, beta); break;
+      case 6: ukernel_r<6>(kc, a, b, c, ldc, alpha, beta); break;
+      case 7: ukernel_r<7>(kc, a, b, c, ldc, alpha, beta); break;
+      case 8: ukernel_r<8>(kc, a, b, c, ldc, alpha, beta); break;
+      case 9: ukernel_r<9>(kc, a, b, c, ldc, alpha, beta); break;
+      case 10: ukernel_r<10>(kc, a, b, c, ldc, alpha, beta); break;
+      case 11: ukernel_r<11>(kc, a, b, c, ldc, alpha, beta); break;
+      case 12: ukernel_r<12>(kc, a, b, c, ldc, alpha, beta); break;
+      case 13: ukernel_r<13>(kc, a, b, c, ldc, alpha, beta); break;
+      default: ukernel_r<MR>(kc, a, b, c, ldc, alpha, beta); break;
+    }
+  }
+
+  template <int R>
+  static inline void ukernel_r(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc,
+                               float alpha, float beta) {
+    static_assert(R >= 1 && R <= MR, "rows");
+    __m512 acc[R][2];
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       acc[i][0] = _mm512_setzero_ps();
       acc[i][1] = _mm512_setzero_ps();
     }
+#pragma GCC unroll 14
+    for (int i = 0; i < R; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+    }
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; ++k) {
       const __m512 b0 = _mm512_loadu_ps(b);
       const __m512 b1 = _mm512_loadu_ps(b + 16);
       _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
 #pragma GCC unroll 14
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < R; ++i) {
         const __m512 ai = _mm512_set1_ps(a[i]);
         acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
         acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -42,7 +76,7 @@ struct P {
     const __m512 va = _mm512_set1_ps(alpha);
     const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       float* ci = c + i * ldc;
 #pragma GCC unroll 2
       for (int v = 0; v < 2; ++v) {
@@ -93,6 +127,82 @@ struct P {
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
   }
 };
+
+// 16x16 transpose of r (rows) in registers: afterwards r[c] holds column c.
+static inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 1]), e = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, e));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, e));
+  }
+  // r[4i + e] lane L = rows 4i..4i+3 of column 4L + e
+#pragma GCC unroll 4
+  for (int e = 0; e < 4; ++e) {
+    const __m512 s0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x88);
+    const __m512 s1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xdd);
+    const __m512 s2 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x88);
+    const __m512 s3 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xdd);
+    t[e] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+    t[4 + e] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+    t[8 + e] = _mm512_shuffle_f32x4(s0, s2, 0xdd);
+    t[12 + e] = _mm512_shuffle_f32x4(s1, s3, 0xdd);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// d[k * NR + j] = src[j * ld + k] for a full panel (cols == NR); exact copies, so the bits match
+// the scalar pack. Returns false (nothing written) when the panel is partial.
+static inline bool pack_bt_panel(const float* src, int64_t ld, int64_t kc, int64_t cols, float* d) {
+  if (cols != P::NR) return false;
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+#pragma GCC unroll 2
+    for (int h = 0; h < P::NR / 16; ++h) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + (16 * h + i) * ld + k);
+      transpose16(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) _mm512_storeu_ps(d + (k + i) * P::NR + 16 * h, r[i]);
+    }
+  }
+  for (; k < kc; ++k)
+    for (int64_t j = 0; j < P::NR; ++j) d[k * P::NR + j] = src[j * ld + k];
+  return true;
+}
+#define FSK_PACK_BT_PANEL pack_bt_panel
+
+// d[k * MR + i] = src[i * ld + k] for a full A panel (rows == MR); exact copies.
+static inline bool pack_a_panel(const float* src, int64_t ld, int64_t kc, int64_t rows, float* d) {
+  static_assert(P::MR <= 16, "one transpose per 16 k");
+  if (rows != P::MR) return false;
+  const __mmask16 m = static_cast<__mmask16>((1u << P::MR) - 1u);
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) r[i] = i < P::MR ? _mm512_loadu_ps(src + i * ld + k) : _mm512_setzero_ps();
+    transpose16(r);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(d + (k + i) * P::MR, m, r[i]);
+  }
+  for (; k < kc; ++k)
+    for (int64_t i = 0; i < P::MR; ++i) d[k * P::MR + i] = src[i * ld + k];
+  return true;
+}
+#define FSK_PACK_A_PANEL pack_a_panel
+#define FSK_HAVE_UKERNEL_ROWS 1
 
 #include "gemm_impl.h"
 

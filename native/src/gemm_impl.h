@@ -33,6 +33,10 @@ static void pack_a(const GemmTask& t, int64_t i0, int64_t mc, int64_t p0, int64_
     const int64_t rows = imin(MR, mc - ip);
     float* d = dst + ip * kc;
     if (!t.transA) {
+#ifdef FSK_PACK_A_PANEL
+      // optional ISA-specific transposing pack of a whole panel (returns false to fall back)
+      if (FSK_PACK_A_PANEL(t.A + (i0 + ip) * t.lda + p0, t.lda, kc, rows, d)) continue;
+#endif
       for (int64_t i = 0; i < rows; ++i) {
         const float* src = t.A + (i0 + ip + i) * t.lda + p0;
         for (int64_t k = 0; k < kc; ++k) d[k * MR + i] = src[k];
@@ -68,6 +72,10 @@ static void pack_b(const GemmTask& t, int64_t p0, int64_t kc, int64_t j0, int64_
       }
       case kBF32T: {
         const float* B = static_cast<const float*>(t.B);
+#ifdef FSK_PACK_BT_PANEL
+        // optional ISA-specific transposing pack of a whole panel (returns false to fall back)
+        if (FSK_PACK_BT_PANEL(B + jb * t.ldb + p0, t.ldb, kc, cols, d)) break;
+#endif
         // 8 source rows at a time keeps 8 read streams and fills whole groups of the panel.
         int64_t j = 0;
         for (; j + 8 <= cols; j += 8) {
@@ -143,6 +151,10 @@ static void sgemm_serial_impl(const GemmTask& t, float* apack, float* bpack) {
             float* c = t.C + (ic + ir) * t.ldc + jc + jr;
             if (mr == P::MR && nr == P::NR) {
               P::ukernel(kc, apack + ir * kc, bpack + jr * kc, c, t.ldc, t.alpha, beta);
+#ifdef FSK_HAVE_UKERNEL_ROWS
+            } else if (nr == P::NR) {
+              P::ukernel_rows(mr, kc, apack + ir * kc, bpack + jr * kc, c, t.ldc, t.alpha, beta);
+#endif
             } else {
               P::ukernel(kc, apack + ir * kc, bpack + jr * kc, tile, P::NR, 1.0f, 0.0f);
               merge_tile(c, t.ldc, tile, P::NR, mr, nr, t.alpha, beta);
