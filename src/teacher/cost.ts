@@ -8,10 +8,19 @@ export interface Price {
 
 /** The configured per-model prices (teacher.prices); looked up by "kind:model", then by model. */
 export class PriceTable {
+  /** The "kind:model" key of the last lookup: callers ask about one model over and over. */
+  private lastKind: string | undefined;
+  private lastModel: string | undefined;
+  private lastKey = '';
   constructor(private readonly prices: Record<string, Price>) {}
 
   priceOf(kind: string, model: string): Price | undefined {
-    return this.prices[`${kind}:${model}`] ?? this.prices[model];
+    if (kind !== this.lastKind || model !== this.lastModel) {
+      this.lastKey = `${kind}:${model}`;
+      this.lastKind = kind;
+      this.lastModel = model;
+    }
+    return this.prices[this.lastKey] ?? this.prices[model];
   }
 
   cost(kind: string, model: string, usage: Pick<TokenUsage, 'prompt' | 'completion'>): number {

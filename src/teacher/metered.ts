@@ -17,7 +17,9 @@ export function expectedCompletionTokens(maxTokens: number): number {
 }
 
 export function estimatePromptTokens(prompt: TeacherPrompt): number {
-  return prompt.messages.reduce((n, m) => n + estimateTokens(m.content) + 4, 0);
+  let n = 0;
+  for (const m of prompt.messages) n += estimateTokens(m.content) + 4;
+  return n;
 }
 
 /**
@@ -95,8 +97,8 @@ export class MeteredProvider implements TeacherProvider {
     }
     let actual = 0;
     try {
-      await this.rpm?.acquire(1);
-      await this.tpm?.acquire(promptTokens + completionTokens);
+      if (this.rpm) await this.rpm.acquire(1);
+      if (this.tpm) await this.tpm.acquire(promptTokens + completionTokens);
       this.calls++;
       const response = await this.inner.callApi(prompt, context, options);
       actual = response.cost;

@@ -96,6 +96,22 @@ describe('OpenAI-compatible provider', () => {
     provider.close();
   });
 
+  it('builds the same body as JSON.stringify of the request, also after the prompt or options change', () => {
+    const provider = new OpenAiProvider({ model: 'm"q', baseUrl: 'http://127.0.0.1:9/v1', timeoutMs: 5000, maxRetries: 0, prices: new PriceTable({}), clock: new FakeClock() });
+    const expected = (p: typeof prompt, o: typeof options) => JSON.stringify(provider.request(p, {}, o));
+    const copy = { ...prompt, messages: prompt.messages.map((m) => ({ ...m })) };
+    expect(provider.requestBody(copy, options)).toBe(expected(copy, options));
+    expect(provider.requestBody(copy, options)).toBe(expected(copy, options));
+    copy.messages[0]!.content += ' changed "in place"\n';
+    expect(provider.requestBody(copy, options)).toBe(expected(copy, options));
+    copy.messages.push({ role: 'user', content: 'one more' });
+    expect(provider.requestBody(copy, options)).toBe(expected(copy, options));
+    const other = { temperature: 0, maxTokens: 7 };
+    expect(provider.requestBody(copy, other)).toBe(expected(copy, other));
+    expect(provider.requestBody(copy, options)).toBe(expected(copy, options));
+    provider.close();
+  });
+
   it('never puts the API key into an error message, even when the server echoes it', async () => {
     const key = 'sk-live-0123456789abcdef';
     server = await startFaultServer(() => ({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${key}. Also sk-proj-****wxyz.` } } }));

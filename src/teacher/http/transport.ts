@@ -33,8 +33,13 @@ export class HttpTransport {
         else resolve(value!);
       };
       const req = request({
-        ...target,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+        method: target.method,
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        path: target.path,
+        agent: target.agent,
+        headers: withBodyHeaders(headers, Buffer.byteLength(body)),
       });
       const timer = setTimeout(() => {
         const err = new TeacherApiError('timeout', `no complete response within ${formatSeconds(timeoutMs)} from ${url.host}`, { retryable: true });
@@ -84,15 +89,27 @@ export class HttpTransport {
 }
 
 function lazyResponse(status: number, raw: http.IncomingHttpHeaders, text: string): HttpResponse {
-  let flat: Record<string, string> | undefined;
-  return {
-    status,
-    text,
-    get headers() {
-      flat ??= flattenHeaders(raw);
-      return flat;
-    },
-  };
+  return new LazyResponse(status, raw, text);
+}
+
+/** A response whose flat header record is built only when read (status errors and retries read it). */
+class LazyResponse implements HttpResponse {
+  private flat: Record<string, string> | undefined = undefined;
+  constructor(
+    readonly status: number,
+    private readonly raw: http.IncomingHttpHeaders,
+    readonly text: string,
+  ) {}
+  get headers(): Record<string, string> {
+    this.flat ??= flattenHeaders(this.raw);
+    return this.flat;
+  }
+}
+
+function withBodyHeaders(headers: Record<string, string>, length: number): Record<string, string | number> {
+  const out: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': length };
+  for (const name in headers) out[name] = headers[name]!;
+  return out;
 }
 
 function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {

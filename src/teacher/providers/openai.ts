@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { PriceTable } from '../cost.js';
 import { TeacherApiError, redactKeys } from '../http/errors.js';
-import { withRetries } from '../http/retry.js';
+import { withRetries, type RetryPolicy } from '../http/retry.js';
 import { HttpTransport, postJson } from '../http/transport.js';
 import {
   errorResponse,
@@ -46,10 +46,23 @@ export class OpenAiProvider implements TeacherProvider {
   /** Servers that reject response_format get plain JSON instructions from then on. */
   private mode: OutputMode = 'json_schema';
   private readonly formatTail = new WeakMap<object, string>();
+  private lastTail: { schema: object; mode: OutputMode; temperature: number | undefined; maxTokens: number | undefined; text: string } | undefined;
+  /** `{"model":...,"messages":` */
+  private readonly head: string;
+  private readonly headers: Record<string, string>;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(private readonly config: HttpProviderConfig) {
     this.model = config.model;
     this.url = new URL(config.baseUrl.replace(/\/+$/, '') + '/chat/completions');
+    this.head = `{"model":${JSON.stringify(this.model)},"messages":`;
+    this.headers = config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {};
+    this.retryPolicy = {
+      maxRetries: config.maxRetries,
+      clock: config.clock,
+      random: config.random,
+      onRetry: ({ retry, delayMs, error }) => this.config.onRetry?.(`${this.id()}: ${redactKeys(error.message, this.config.apiKey)}; retry ${retry} in ${Math.round(delayMs)} ms`),
+    };
   }
 
   id(): string {
@@ -73,25 +86,32 @@ export class OpenAiProvider implements TeacherProvider {
 
   /** The body sent: the request, without response_format once the server refused it; the schema serialised once. */
   requestBody(prompt: TeacherPrompt, options: CallOptions): string {
-    const head = JSON.stringify({ model: this.model, messages: prompt.messages, temperature: options.temperature, max_tokens: options.maxTokens });
-    if (this.mode !== 'json_schema') return head;
-    let format = this.formatTail.get(prompt.responseSchema);
-    if (format === undefined) {
-      format = `,"response_format":${JSON.stringify(responseFormat(prompt.responseSchema))}}`;
-      this.formatTail.set(prompt.responseSchema, format);
+    // Only the messages are serialised per request; the model and the options around them are cached.
+    return this.head + JSON.stringify(prompt.messages) + this.tail(prompt.responseSchema, options);
+  }
+
+  /** Everything after the messages: temperature, max_tokens and (unless refused) response_format. */
+  private tail(schema: Record<string, unknown>, options: CallOptions): string {
+    const last = this.lastTail;
+    if (last && last.schema === schema && last.mode === this.mode && last.temperature === options.temperature && last.maxTokens === options.maxTokens) {
+      return last.text;
     }
-    return head.slice(0, -1) + format;
+    const rest = JSON.stringify({ temperature: options.temperature, max_tokens: options.maxTokens }).slice(1);
+    let text = rest === '}' ? '}' : ',' + rest;
+    if (this.mode === 'json_schema') {
+      let format = this.formatTail.get(schema);
+      if (format === undefined) {
+        format = `,"response_format":${JSON.stringify(responseFormat(schema))}}`;
+        this.formatTail.set(schema, format);
+      }
+      text = text.slice(0, -1) + format;
+    }
+    this.lastTail = { schema, mode: this.mode, temperature: options.temperature, maxTokens: options.maxTokens, text };
+    return text;
   }
 
   async callApi(prompt: TeacherPrompt, _context: CallContext, options: CallOptions): Promise<ProviderResponse> {
-    const headers: Record<string, string> = this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {};
-    const send = () =>
-      withRetries(() => postJson(this.transport, this.url, headers, this.requestBody(prompt, options), this.config.timeoutMs), {
-        maxRetries: this.config.maxRetries,
-        clock: this.config.clock,
-        random: this.config.random,
-        onRetry: ({ retry, delayMs, error }) => this.config.onRetry?.(`${this.id()}: ${redactKeys(error.message, this.config.apiKey)}; retry ${retry} in ${Math.round(delayMs)} ms`),
-      });
+    const send = () => withRetries(() => postJson(this.transport, this.url, this.headers, this.requestBody(prompt, options), this.config.timeoutMs), this.retryPolicy);
     try {
       let answer;
       try {
